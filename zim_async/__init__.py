@@ -1,0 +1,45 @@
+"""zim_async: an anyio client for the ZEGOCLOUD In-app Chat (ZIM) server API.
+
+Mute or unmute notifications for any number of conversations with one ``await``:
+requests are signed, paced at the API's 20 calls/s per AppID, split into batches of
+10, retried when transient, and merged into one `MuteReport`.
+"""
+
+from ._client import DEFAULT_BASE_URL, ZimClient
+from ._errors import (
+    InvalidRequestError,
+    ZimAuthError,
+    ZimError,
+    ZimProtocolError,
+    ZimTransportError,
+)
+from ._limiter import Limiter, LimitKey, LocalLimiter, UnlimitedLimiter, shared_limiter
+from ._model import ApiAnswer, ConvError, ConvOutcome, ConvType, Status
+from ._ops import MuteOp
+from ._report import MuteReport
+from ._stream import OutcomeStream
+from ._version import __version__
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "ApiAnswer",
+    "ConvError",
+    "ConvOutcome",
+    "ConvType",
+    "InvalidRequestError",
+    "LimitKey",
+    "Limiter",
+    "LocalLimiter",
+    "MuteOp",
+    "MuteReport",
+    "OutcomeStream",
+    "Status",
+    "UnlimitedLimiter",
+    "ZimAuthError",
+    "ZimClient",
+    "ZimError",
+    "ZimProtocolError",
+    "ZimTransportError",
+    "__version__",
+    "shared_limiter",
+]

@@ -6,8 +6,7 @@ Everything the library raises on purpose derives from `ZimError`::
     ├── InvalidRequestError   (also a ValueError) bad input, raised before anything is sent
     ├── ZimAuthError          authentication / configuration failure; the run stopped
     ├── ZimProtocolError      an answer that cannot be understood
-    ├── ZimTransportError     the request could not be completed (network, timeout, HTTP status)
-    └── ZimAPIError           a single call answered with a code that is not retried any more
+    └── ZimTransportError     the request could not be completed (network, timeout, HTTP status)
 
 Errors of the HTTP layer (httpx) are mapped to ours in one place: `_transport.py`.
 Bulk calls (`apply`, `mute_conversations`, ...) never raise for per-conversation
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "InvalidRequestError",
-    "ZimAPIError",
     "ZimAuthError",
     "ZimError",
     "ZimProtocolError",
@@ -73,11 +71,14 @@ class _CodedError(ZimError):
         *,
         code: int | None = None,
         request_id: str | None = None,
+        maybe_applied: bool = False,
         report: MuteReport | None = None,
     ) -> None:
         super().__init__(message, report=report)
         self.code = code
         self.request_id = request_id
+        #: True when the server may have applied the request although we have no answer.
+        self.maybe_applied = maybe_applied
 
 
 class ZimAuthError(_CodedError):
@@ -95,7 +96,3 @@ class ZimProtocolError(_CodedError):
 class ZimTransportError(_CodedError):
     """The request did not complete: connection error, timeout or an HTTP error status."""
 
-
-class ZimAPIError(_CodedError):
-    """A single call (`ZimClient.silence_conv_notification`) ended with a failing code
-    after its retries: a transient code that persisted."""
