@@ -35,7 +35,9 @@ class Verdict:
     mute_list_full: bool = False
 
 
-def _outcome(batch: Batch, conv_id: str, status: Status, code: int | None, message: str) -> ConvOutcome:
+def _outcome(
+    batch: Batch, conv_id: str, status: Status, code: int | None, message: str
+) -> ConvOutcome:
     return ConvOutcome(
         from_user_id=batch.from_user_id,
         conv_type=batch.conv_type,
@@ -93,7 +95,9 @@ def classify_answer(batch: Batch, answer: ApiAnswer) -> Verdict:
             ok = result in (Status.SUCCEEDED, Status.UNCHANGED)
             shown = item_message if (item_code or not ok) else ""
             decided.append(
-                _outcome(batch, conv_id, result, None if result is Status.SUCCEEDED else item_code, shown)
+                _outcome(
+                    batch, conv_id, result, None if result is Status.SUCCEEDED else item_code, shown
+                )
             )
             item_kind = classify_code(item_code)
             user_not_registered |= item_kind is CodeClass.USER_NOT_REGISTERED

@@ -36,7 +36,12 @@ _RATE_LIMITED_SINGLE = 20
 
 def _positive(name: str, value: object, *, integer: bool = False) -> None:
     kind = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, kind)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise InvalidRequestError(
             f"{name}={short_repr(value)}: must be a positive {'int' if integer else 'number'}",
             field=name,
@@ -80,22 +85,31 @@ class ZimClient:
         self._secret = check_server_secret(server_secret)
         if rate is not None:
             _positive("rate", rate)
-        for name, value in (("timeout", timeout), ("backoff_base", backoff_base), ("backoff_cap", backoff_cap)):
+        for name, value in (
+            ("timeout", timeout),
+            ("backoff_base", backoff_base),
+            ("backoff_cap", backoff_cap),
+        ):
             _positive(name, value)
-        for name, value in (("max_in_flight", max_in_flight), ("max_attempts", max_attempts),
-                            ("max_answer_bytes", max_answer_bytes)):
+        for name, value in (
+            ("max_in_flight", max_in_flight),
+            ("max_attempts", max_attempts),
+            ("max_answer_bytes", max_answer_bytes),
+        ):
             _positive(name, value, integer=True)
         url = httpx.URL(base_url)
         if url.scheme not in ("https", "http") or not url.host:
             raise InvalidRequestError(
-                f"base_url={short_repr(base_url)}: must be an https:// URL", field="base_url",
+                f"base_url={short_repr(base_url)}: must be an https:// URL",
+                field="base_url",
                 value=short_repr(base_url),
             )
         if url.scheme == "http" and not allow_insecure_http:
             raise InvalidRequestError(
                 f"base_url={short_repr(base_url)}: plain http would expose signed requests;"
                 " use https, or pass allow_insecure_http=True for a local test server",
-                field="base_url", value=short_repr(base_url),
+                field="base_url",
+                value=short_repr(base_url),
             )
         self._base_url = str(url)
         self._rate = rate
@@ -107,17 +121,29 @@ class ZimClient:
         else:
             self._limiter = shared_limiter(self._app_id, float(rate))
         self._options = RunOptions(
-            max_in_flight=max_in_flight, max_attempts=max_attempts,
-            backoff_base=float(backoff_base), backoff_cap=float(backoff_cap),
+            max_in_flight=max_in_flight,
+            max_attempts=max_attempts,
+            backoff_base=float(backoff_base),
+            backoff_cap=float(backoff_cap),
         )
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=max_in_flight + 4, max_keepalive_connections=max_in_flight),
+        self._http = (
+            http_client
+            if http_client is not None
+            else httpx.AsyncClient(
+                timeout=httpx.Timeout(timeout),
+                limits=httpx.Limits(
+                    max_connections=max_in_flight + 4, max_keepalive_connections=max_in_flight
+                ),
+            )
         )
         self._transport = Transport(
-            self._http, base_url=self._base_url, app_id=self._app_id, server_secret=self._secret,
-            timeout=self._timeout, max_answer_bytes=max_answer_bytes,
+            self._http,
+            base_url=self._base_url,
+            app_id=self._app_id,
+            server_secret=self._secret,
+            timeout=self._timeout,
+            max_answer_bytes=max_answer_bytes,
         )
         self._exchange = Exchange(self._transport)
         self._rng = random.Random(seed)
@@ -133,7 +159,8 @@ class ZimClient:
             app_id = int(raw_id)
         except ValueError:
             raise InvalidRequestError(
-                f"ZIM_APP_ID={short_repr(raw_id)}: must be the numeric AppId", field="ZIM_APP_ID",
+                f"ZIM_APP_ID={short_repr(raw_id)}: must be the numeric AppId",
+                field="ZIM_APP_ID",
                 value=short_repr(raw_id),
             ) from None
         secret = os.environ.get("ZIM_SERVER_SECRET", "")
@@ -165,7 +192,10 @@ class ZimClient:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         tg, self._tg = self._tg, None
         try:
@@ -193,12 +223,13 @@ class ZimClient:
         credential/configuration codes, and the last `ZimTransportError` /
         `ZimProtocolError` when every attempt failed that way.
         """
-        op = MuteOp(from_user_id, conv_type, conv_ids, enable)  # type: ignore[arg-type]
+        op = MuteOp(from_user_id, conv_type, conv_ids, enable)
         if len(op.conv_ids) > MAX_CONV_IDS_PER_REQUEST:
             raise InvalidRequestError(
-                f"conv_ids: {len(op.conv_ids)} IDs; one call takes at most {MAX_CONV_IDS_PER_REQUEST}"
-                " (use mute_conversations / apply for more)",
-                field="conv_ids", value=f"{len(op.conv_ids)} IDs",
+                f"conv_ids: {len(op.conv_ids)} IDs; one call takes at most"
+                f" {MAX_CONV_IDS_PER_REQUEST} (use mute_conversations / apply for more)",
+                field="conv_ids",
+                value=f"{len(op.conv_ids)} IDs",
             )
         batch = Batch(op.from_user_id, op.conv_type, op.enable, op.conv_ids)
         key = LimitKey(self._app_id, SILENCE_ACTION)
@@ -219,7 +250,8 @@ class ZimClient:
             if kind is CodeClass.STOP:
                 raise ZimAuthError(
                     f"code {answer.code} ({describe_code(answer.code)}): {answer.message}",
-                    code=answer.code, request_id=answer.request_id,
+                    code=answer.code,
+                    request_id=answer.request_id,
                 )
             if kind is CodeClass.RATE_LIMITED and rate_limited < _RATE_LIMITED_SINGLE:
                 rate_limited += 1
@@ -230,7 +262,8 @@ class ZimClient:
                 raise ZimAuthError(
                     "the server says our timestamps are expired (code 100000004) twice in a row:"
                     " the local clock is off by more than 10 minutes; fix the clock (NTP)",
-                    code=answer.code, request_id=answer.request_id,
+                    code=answer.code,
+                    request_id=answer.request_id,
                 )
             elif kind in (CodeClass.TRANSIENT, CodeClass.RATE_LIMITED):
                 attempts += 1
@@ -242,14 +275,21 @@ class ZimClient:
 
     async def _backoff(self, attempts: int) -> None:
         opts = self._options
-        await anyio.sleep(retry_delay(attempts, base=opts.backoff_base, cap=opts.backoff_cap, rng=self._rng))
+        await anyio.sleep(
+            retry_delay(attempts, base=opts.backoff_base, cap=opts.backoff_cap, rng=self._rng)
+        )
 
     # -- bulk -------------------------------------------------------------------------
 
     def _runner(self, report: ReportBuilder, sink: Sink | None) -> BulkRunner:
         return BulkRunner(
-            app_id=self._app_id, exchange=self._exchange, limiter=self._limiter,
-            options=self._options, rng=self._rng, report=report, sink=sink,
+            app_id=self._app_id,
+            exchange=self._exchange,
+            limiter=self._limiter,
+            options=self._options,
+            rng=self._rng,
+            report=report,
+            sink=sink,
         )
 
     async def apply(self, ops: Iterable[MuteOp] | AsyncIterable[MuteOp]) -> MuteReport:
@@ -261,15 +301,17 @@ class ZimClient:
         self, from_user_id: str, conv_type: ConvType | int, conv_ids: Iterable[str]
     ) -> MuteReport:
         """Mute any number of conversations of one user."""
-        return await self.apply([MuteOp(from_user_id, conv_type, conv_ids, True)])  # type: ignore[arg-type]
+        return await self.apply([MuteOp(from_user_id, conv_type, conv_ids, True)])
 
     async def unmute_conversations(
         self, from_user_id: str, conv_type: ConvType | int, conv_ids: Iterable[str]
     ) -> MuteReport:
         """Unmute any number of conversations of one user."""
-        return await self.apply([MuteOp(from_user_id, conv_type, conv_ids, False)])  # type: ignore[arg-type]
+        return await self.apply([MuteOp(from_user_id, conv_type, conv_ids, False)])
 
-    def stream(self, ops: Iterable[MuteOp] | AsyncIterable[MuteOp], *, buffer: int = 256) -> OutcomeStream:
+    def stream(
+        self, ops: Iterable[MuteOp] | AsyncIterable[MuteOp], *, buffer: int = 256
+    ) -> OutcomeStream:
         """Outcomes one by one, as they are decided, with bounded memory.
 
         Needs an open client (``async with``). The returned iterator's ``report`` is

@@ -95,4 +95,3 @@ class ZimProtocolError(_CodedError):
 
 class ZimTransportError(_CodedError):
     """The request did not complete: connection error, timeout or an HTTP error status."""
-

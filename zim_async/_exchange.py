@@ -30,8 +30,14 @@ class Exchange:
 
     async def silence(self, batch: Batch, attempt: int) -> ApiAnswer:
         """Send ``batch`` once. Raises the transport's errors or `ZimProtocolError`."""
-        reply = await self.call(SILENCE_ACTION, batch.body(), user=batch.from_user_id,
-                                ids=len(batch.conv_ids), attempt=attempt, parse=False)
+        reply = await self.call(
+            SILENCE_ACTION,
+            batch.body(),
+            user=batch.from_user_id,
+            ids=len(batch.conv_ids),
+            attempt=attempt,
+            parse=False,
+        )
         try:
             answer = parse_silence_answer(reply.data)
         except ZimProtocolError as exc:
@@ -56,7 +62,12 @@ class Exchange:
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "%s user=%r ids=%d attempt=%d error=%s: %s",
-                    action, user, ids, attempt, type(exc).__name__, exc,
+                    action,
+                    user,
+                    ids,
+                    attempt,
+                    type(exc).__name__,
+                    exc,
                 )
             raise
         if logger.isEnabledFor(logging.DEBUG) or parse:
@@ -64,11 +75,23 @@ class Exchange:
                 code, _, request_id = parse_envelope(reply.data)
             except ZimProtocolError as exc:
                 exc.maybe_applied = True
-                logger.debug("%s user=%r ids=%d attempt=%d unreadable answer: %s",
-                             action, user, ids, attempt, exc)
+                logger.debug(
+                    "%s user=%r ids=%d attempt=%d unreadable answer: %s",
+                    action,
+                    user,
+                    ids,
+                    attempt,
+                    exc,
+                )
                 raise
             logger.debug(
                 "%s user=%r ids=%d attempt=%d code=%d request_id=%s latency_ms=%.1f",
-                action, user, ids, attempt, code, request_id, reply.latency_s * 1000,
+                action,
+                user,
+                ids,
+                attempt,
+                code,
+                request_id,
+                reply.latency_s * 1000,
             )
         return reply

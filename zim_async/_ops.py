@@ -29,10 +29,10 @@ class MuteOp:
 
     @classmethod
     def mute(cls, from_user_id: str, conv_type: ConvType | int, conv_ids: Iterable[str]) -> MuteOp:
-        return cls(from_user_id, conv_type, conv_ids, True)  # type: ignore[arg-type]
+        return cls(from_user_id, conv_type, conv_ids, True)
 
     @classmethod
     def unmute(
         cls, from_user_id: str, conv_type: ConvType | int, conv_ids: Iterable[str]
     ) -> MuteOp:
-        return cls(from_user_id, conv_type, conv_ids, False)  # type: ignore[arg-type]
+        return cls(from_user_id, conv_type, conv_ids, False)

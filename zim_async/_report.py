@@ -43,7 +43,9 @@ class MuteReport:
     @property
     def ok(self) -> bool:
         """True when every conversation is now in the wanted state."""
-        return self.counts[Status.SUCCEEDED.value] + self.counts[Status.UNCHANGED.value] == self.total
+        return (
+            self.counts[Status.SUCCEEDED.value] + self.counts[Status.UNCHANGED.value] == self.total
+        )
 
     @property
     def failures(self) -> tuple[ConvOutcome, ...]:

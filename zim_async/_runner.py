@@ -23,9 +23,15 @@ from ._backoff import retry_delay
 from ._chunking import Batch, chunk_op, split_batch
 from ._classify import classify_answer
 from ._codes import MUTE_LIST_FULL, SIGNATURE_EXPIRED, USER_NOT_REGISTERED, describe_code
-from ._errors import InvalidRequestError, ZimAuthError, ZimError, ZimProtocolError, ZimTransportError
+from ._errors import (
+    InvalidRequestError,
+    ZimAuthError,
+    ZimError,
+    ZimProtocolError,
+    ZimTransportError,
+)
 from ._exchange import SILENCE_ACTION, Exchange
-from ._limiter import LimitKey, Limiter
+from ._limiter import Limiter, LimitKey
 from ._model import ConvOutcome, Status
 from ._ops import MuteOp
 from ._report import MuteReport, ReportBuilder
@@ -56,8 +62,14 @@ class _Work:
     """One batch on its way; its IDs shrink as they are decided."""
 
     __slots__ = (
-        "attempts", "batch", "holds_token", "in_flight", "maybe_applied", "rate_limited",
-        "resigned", "sends",
+        "attempts",
+        "batch",
+        "holds_token",
+        "in_flight",
+        "maybe_applied",
+        "rate_limited",
+        "resigned",
+        "sends",
     )
 
     def __init__(self, batch: Batch, *, holds_token: bool) -> None:
@@ -158,7 +170,7 @@ class BulkRunner:
     async def _produce(self, ops: Ops) -> None:
         if isinstance(ops, Sequence):
             self._rest = iter(ops)
-            ops = self._rest  # type: ignore[assignment]
+            ops = self._rest
         index = 0
         try:
             async for op in _pull(ops):
@@ -216,17 +228,22 @@ class BulkRunner:
         if verdict.user_not_registered:
             self._dead_users.setdefault(batch.from_user_id, "FromUserId is not registered")
         if verdict.mute_list_full:
-            self._full_lists.setdefault((batch.from_user_id, int(batch.conv_type)), "mute list is full")
+            self._full_lists.setdefault(
+                (batch.from_user_id, int(batch.conv_type)), "mute list is full"
+            )
         if verdict.split:
             await self._split(work)
             return
         await self._emit(work, verdict.decided, verdict.retry)
         if verdict.stop is not None:
-            self._stop_run(ZimAuthError(
-                f"the server refused our credentials or configuration: code {verdict.stop}"
-                f" ({describe_code(verdict.stop)})",
-                code=verdict.stop, request_id=answer.request_id,
-            ))
+            self._stop_run(
+                ZimAuthError(
+                    f"the server refused our credentials or configuration: code {verdict.stop}"
+                    f" ({describe_code(verdict.stop)})",
+                    code=verdict.stop,
+                    request_id=answer.request_id,
+                )
+            )
             await self._give_up(work, Status.NOT_ATTEMPTED, None, "the run stopped")
             return
         if not verdict.retry:
@@ -250,7 +267,8 @@ class BulkRunner:
             error = ZimAuthError(
                 f"the server says our timestamps are expired (code {SIGNATURE_EXPIRED}) twice"
                 " in a row: the local clock is off by more than 10 minutes; fix the clock (NTP)",
-                code=SIGNATURE_EXPIRED, request_id=answer.request_id,
+                code=SIGNATURE_EXPIRED,
+                request_id=answer.request_id,
             )
             await self._give_up(work, Status.FAILED, SIGNATURE_EXPIRED, error.message)
             self._stop_run(error)
@@ -268,10 +286,14 @@ class BulkRunner:
         if work.attempts >= self._options.max_attempts:
             # Unknown when any attempt may have been applied: the report must not guess.
             status = Status.UNKNOWN if work.maybe_applied else Status.FAILED
-            await self._give_up(work, status, code, f"gave up after {work.attempts} attempts: {message}")
+            await self._give_up(
+                work, status, code, f"gave up after {work.attempts} attempts: {message}"
+            )
             return
         opts = self._options
-        delay = retry_delay(work.attempts, base=opts.backoff_base, cap=opts.backoff_cap, rng=self._rng)
+        delay = retry_delay(
+            work.attempts, base=opts.backoff_base, cap=opts.backoff_cap, rng=self._rng
+        )
         self._requeue(work, delay)
 
     async def _split(self, work: _Work) -> None:
@@ -301,8 +323,13 @@ class BulkRunner:
         batch = work.batch
         outcomes = tuple(
             ConvOutcome(
-                from_user_id=batch.from_user_id, conv_type=batch.conv_type, conv_id=conv_id,
-                enable=batch.enable, status=status, code=code, message=message,
+                from_user_id=batch.from_user_id,
+                conv_type=batch.conv_type,
+                conv_id=conv_id,
+                enable=batch.enable,
+                status=status,
+                code=code,
+                message=message,
             )
             for conv_id in ids
         )
@@ -312,7 +339,9 @@ class BulkRunner:
         await self._decide(work, work.batch.conv_ids, status, code, message)
         self._finish(work)
 
-    async def _emit(self, work: _Work, outcomes: Sequence[ConvOutcome], remaining: tuple[str, ...]) -> None:
+    async def _emit(
+        self, work: _Work, outcomes: Sequence[ConvOutcome], remaining: tuple[str, ...]
+    ) -> None:
         # Update the work and the report before any await: a cancellation in the sink must
         # not leave an ID both reported and still pending.
         work.batch = work.batch.with_ids(remaining)
@@ -347,7 +376,9 @@ class BulkRunner:
         self._send.close()
         reason = self._stop.message if self._stop is not None else "the run was cancelled"
         for work in list(self._live):
-            status = Status.UNKNOWN if (work.in_flight or work.maybe_applied) else Status.NOT_ATTEMPTED
+            status = (
+                Status.UNKNOWN if (work.in_flight or work.maybe_applied) else Status.NOT_ATTEMPTED
+            )
             await self._decide(work, work.batch.conv_ids, status, None, reason)
             self._finish(work)
         # The rest of the op being chunked was pulled, so it is accounted for; a list input
@@ -356,5 +387,9 @@ class BulkRunner:
         for batches in (self._unsent, rest if self._stop is not None else ()):
             for batch in batches:
                 await self._decide(
-                    _Work(batch, holds_token=False), batch.conv_ids, Status.NOT_ATTEMPTED, None, reason
+                    _Work(batch, holds_token=False),
+                    batch.conv_ids,
+                    Status.NOT_ATTEMPTED,
+                    None,
+                    reason,
                 )

@@ -63,7 +63,9 @@ class OutcomeStream:
             with self._scope:
                 try:
                     self._final = await runner.run(ops)
-                except Exception as exc:  # delivered to the consumer, not to the client's task group
+                except (
+                    Exception
+                ) as exc:  # delivered to the consumer, not to the client's task group
                     self._error = exc
 
     @property
@@ -95,7 +97,10 @@ class OutcomeStream:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.aclose()
 

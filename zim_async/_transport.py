@@ -34,7 +34,16 @@ class Reply:
 class Transport:
     """Signs and sends one request, returns the decoded JSON object of the answer."""
 
-    __slots__ = ("_app_id", "_clock", "_http", "_max_bytes", "_nonce", "_secret", "_timeout", "_url")
+    __slots__ = (
+        "_app_id",
+        "_clock",
+        "_http",
+        "_max_bytes",
+        "_nonce",
+        "_secret",
+        "_timeout",
+        "_url",
+    )
 
     def __init__(
         self,
