@@ -1,0 +1,1 @@
+"""Tests of the embedded ZIM server simulator (zim_async.testing)."""
