@@ -125,7 +125,7 @@ class LocalLimiter:
         rate: float = 20.0,
         *,
         period: float = 1.0,
-        guard: float = 0.005,
+        guard: float = 0.008,
         cooldown: float = 1.0,
         max_cooldown: float = 30.0,
         clock: Callable[[], float] | None = None,
@@ -145,11 +145,14 @@ class LocalLimiter:
         if rng is not None and not isinstance(rng, random.Random):
             raise TypeError(f"rng must be a random.Random, not {type(rng).__name__}")
         self._size = max(1, math.floor(self._rate * self._period))
-        self._span = self._period + self._guard
+        # Starts are planned a full guard apart over a window, but the log of real starts
+        # only demands half of it: a wake-up a little late then costs no capacity, where
+        # demanding the full guard would pass each lateness on to the start N places later.
+        self._span = self._period + self._guard / 2
         # (period + guard) / rate when period is 1 s. Per second, not per period, so that
         # `rate` means the same whatever the window; for rate * period < 1 this keeps the
         # long-run rate where N = 1 alone would allow one start per window.
-        self._interval = self._span / (self._rate * self._period)
+        self._interval = (self._period + self._guard) / (self._rate * self._period)
         # Beyond this many consecutive answers the delay is capped anyway; stopping the
         # count keeps 2.0 ** n in cooldown_delay from overflowing in a long outage.
         self._max_n = 1 + max(0, math.ceil(math.log2(self._max_cooldown / self._cooldown)))
