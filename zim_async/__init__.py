@@ -17,8 +17,10 @@ from ._limiter import Limiter, LimitKey, LocalLimiter, UnlimitedLimiter, shared_
 from ._model import ApiAnswer, ConvError, ConvOutcome, ConvType, Status
 from ._ops import MuteOp
 from ._report import MuteReport
+from ._runner import Progress
 from ._stream import OutcomeStream
 from ._version import __version__
+from .journal import JournalMismatchError, SqliteJournal
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -27,12 +29,15 @@ __all__ = [
     "ConvOutcome",
     "ConvType",
     "InvalidRequestError",
+    "JournalMismatchError",
     "LimitKey",
     "Limiter",
     "LocalLimiter",
     "MuteOp",
     "MuteReport",
     "OutcomeStream",
+    "Progress",
+    "SqliteJournal",
     "Status",
     "UnlimitedLimiter",
     "ZimAuthError",

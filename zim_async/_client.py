@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import os
 import random
-from collections.abc import AsyncIterable, Iterable, Sequence
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -23,10 +23,12 @@ from ._limiter import Limiter, LimitKey, UnlimitedLimiter, shared_limiter
 from ._model import ApiAnswer, ConvType
 from ._ops import MuteOp
 from ._report import MuteReport, ReportBuilder
-from ._runner import BulkRunner, RunOptions, Sink, check_ops
+from ._runner import BulkRunner, Progress, RunOptions, Sink, check_ops
 from ._stream import OutcomeStream
 from ._transport import Transport
 from ._validate import MAX_CONV_IDS_PER_REQUEST, check_app_id, check_server_secret, short_repr
+from ._wire import parse_envelope
+from .journal import SqliteJournal
 
 __all__ = ["DEFAULT_BASE_URL", "ZimClient"]
 
@@ -52,15 +54,16 @@ def _positive(name: str, value: object, *, integer: bool = False) -> None:
 class ZimClient:
     """Client of the ZIM server API.
 
-    ::
-
+    Example:
+        ```python
         async with ZimClient(app_id, server_secret) as client:
             report = await client.mute_conversations("alice", ConvType.GROUP, group_ids)
+        ```
 
     ``rate`` requests per second per action are shared by every client of the same
     ``app_id`` in the process (``rate=None`` turns pacing off); pass ``limiter`` to use
-    your own, e.g. a `RedisLimiter` shared across processes. ``max_in_flight`` bounds the
-    concurrent requests of a bulk run; 16 sustains 20 requests/s at 500 ms latency.
+    your own, e.g. one shared across processes. ``max_in_flight`` bounds the concurrent
+    requests of a bulk run; 16 sustains 20 requests/s at 500 ms latency.
     """
 
     def __init__(
@@ -179,10 +182,12 @@ class ZimClient:
 
     @property
     def app_id(self) -> int:
+        """The AppId requests are signed for."""
         return self._app_id
 
     @property
     def limiter(self) -> Limiter:
+        """The limiter pacing this client's requests."""
         return self._limiter
 
     async def __aenter__(self) -> ZimClient:
@@ -201,7 +206,10 @@ class ZimClient:
         try:
             if tg is not None:
                 tg.cancel_scope.cancel()  # streams left open end with the client
-                await tg.__aexit__(exc_type, exc, tb)
+                # The body's exception is not the task group's business: given to it, it
+                # would come out wrapped in an ExceptionGroup, and `except ZimAuthError`
+                # around `async with ZimClient(...)` would no longer catch it.
+                await tg.__aexit__(None, None, None)
         finally:
             await self.aclose()
 
@@ -273,6 +281,56 @@ class ZimClient:
             else:
                 return answer
 
+    async def call(self, action: str, body: Mapping[str, object]) -> dict[str, Any]:
+        """One call of any server API ``action`` (POST, JSON ``body``): the decoded answer.
+
+        Paced under the action's own `LimitKey` (each action has its own budget) and
+        retried like `silence_conv_notification`: network errors, 5xx, transient and
+        rate-limit codes. The answer is returned whatever its ``Code``: check it. Raises
+        `ZimAuthError` for credential/configuration codes, and the last
+        `ZimTransportError` / `ZimProtocolError` when every attempt failed that way.
+        """
+        if not isinstance(action, str) or not action.isalnum():
+            raise InvalidRequestError(
+                f"action={short_repr(action)}: must be an Action name such as"
+                " 'QueryConversationList'",
+                field="action",
+                value=short_repr(action),
+            )
+        key = LimitKey(self._app_id, action)
+        attempts = rate_limited = 0
+        resigned = False
+        while True:
+            await self._limiter.acquire(key)
+            try:
+                reply = await self._exchange.call(action, dict(body), attempt=attempts + 1)
+            except (ZimTransportError, ZimProtocolError):
+                attempts += 1
+                if attempts >= self._options.max_attempts:
+                    raise
+                await self._backoff(attempts)
+                continue
+            code, message, request_id = parse_envelope(reply.data)
+            kind = classify_code(code)
+            if kind is CodeClass.STOP or (kind is CodeClass.SIGNATURE_EXPIRED and resigned):
+                raise ZimAuthError(
+                    f"{action}: code {code} ({describe_code(code)}): {message}",
+                    code=code,
+                    request_id=request_id,
+                )
+            if kind is CodeClass.RATE_LIMITED and rate_limited < _RATE_LIMITED_SINGLE:
+                rate_limited += 1
+                await self._limiter.report_rate_limited(key)
+            elif kind is CodeClass.SIGNATURE_EXPIRED:
+                resigned = True
+            elif kind in (CodeClass.TRANSIENT, CodeClass.RATE_LIMITED):
+                attempts += 1
+                if attempts >= self._options.max_attempts:
+                    return reply.data
+                await self._backoff(attempts)
+            else:
+                return reply.data
+
     async def _backoff(self, attempts: int) -> None:
         opts = self._options
         await anyio.sleep(
@@ -281,8 +339,21 @@ class ZimClient:
 
     # -- bulk -------------------------------------------------------------------------
 
-    def _runner(self, report: ReportBuilder, sink: Sink | None) -> BulkRunner:
+    def _runner(
+        self,
+        report: ReportBuilder,
+        sink: Sink | None,
+        ops: object = (),
+        journal: SqliteJournal | None = None,
+        progress: Progress | None = None,
+    ) -> BulkRunner:
+        total = None
+        if isinstance(ops, Sequence):  # a list is known in full: its total too
+            total = sum(len(op.conv_ids) for op in ops if isinstance(op, MuteOp))
         return BulkRunner(
+            journal=journal,
+            progress=progress,
+            total=total,
             app_id=self._app_id,
             exchange=self._exchange,
             limiter=self._limiter,
@@ -292,10 +363,21 @@ class ZimClient:
             sink=sink,
         )
 
-    async def apply(self, ops: Iterable[MuteOp] | AsyncIterable[MuteOp]) -> MuteReport:
+    async def apply(
+        self,
+        ops: Iterable[MuteOp] | AsyncIterable[MuteOp],
+        *,
+        journal: SqliteJournal | None = None,
+        progress: Progress | None = None,
+    ) -> MuteReport:
         """Run any number of ops (a list, an iterator or an async iterator of `MuteOp`)
-        and return one report. A list is checked in full before anything is sent."""
-        return await self._runner(ReportBuilder(), None).run(ops)
+        and return one report. A list is checked in full before anything is sent.
+
+        ``journal`` makes the run resumable (see `SqliteJournal`); ``progress`` is called
+        with (decided, total or ``None``, failed) at most every 0.1 s and at the end.
+        """
+        runner = self._runner(ReportBuilder(), None, ops, journal, progress)
+        return await runner.run(ops)
 
     async def mute_conversations(
         self, from_user_id: str, conv_type: ConvType | int, conv_ids: Iterable[str]
@@ -310,12 +392,19 @@ class ZimClient:
         return await self.apply([MuteOp(from_user_id, conv_type, conv_ids, False)])
 
     def stream(
-        self, ops: Iterable[MuteOp] | AsyncIterable[MuteOp], *, buffer: int = 256
+        self,
+        ops: Iterable[MuteOp] | AsyncIterable[MuteOp],
+        *,
+        buffer: int = 256,
+        journal: SqliteJournal | None = None,
+        progress: Progress | None = None,
     ) -> OutcomeStream:
         """Outcomes one by one, as they are decided, with bounded memory.
 
         Needs an open client (``async with``). The returned iterator's ``report`` is
         the running report (counts, failures), final once the iterator is exhausted.
+        ``journal`` and ``progress`` work as in `apply`; outcomes replayed from the
+        journal are streamed too.
         """
         if self._tg is None:
             raise RuntimeError("stream() needs an open client: use 'async with ZimClient(...)'")
@@ -323,5 +412,5 @@ class ZimClient:
             check_ops(ops)
         report = ReportBuilder(keep_successes=False)
         send, receive = anyio.create_memory_object_stream[Any](buffer)
-        runner = self._runner(report, send.send)
-        return OutcomeStream.start(self._tg, runner, ops, report, send, receive)
+        runner = self._runner(report, send.send, ops, journal, progress)
+        return OutcomeStream._start(self._tg, runner, ops, report, send, receive)

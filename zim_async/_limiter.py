@@ -43,7 +43,8 @@ class LimitKey(NamedTuple):
 class Limiter(Protocol):
     """Paces request starts: a request may be sent as soon as `acquire` returns."""
 
-    async def acquire(self, key: LimitKey) -> None: ...
+    async def acquire(self, key: LimitKey) -> None:
+        """Return when a request under ``key`` may start; a cancelled call takes no slot."""
 
     async def report_rate_limited(self, key: LimitKey) -> None:
         """The server answered "too fast" (code 7 / 660300005) for a request under ``key``."""

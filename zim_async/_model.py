@@ -28,7 +28,7 @@ class Status(str, enum.Enum):
     FAILED = "failed"
     """The server refused it with a permanent code; ``code`` and ``message`` say why."""
     NOT_ATTEMPTED = "not_attempted"
-    """Never sent: the run stopped before its turn, or it was short-circuited."""
+    """Never sent: the run stopped or was cancelled before its turn."""
     UNKNOWN = "unknown"
     """Sent, but no answer was understood: the change may or may not have been applied."""
 

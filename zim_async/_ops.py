@@ -29,10 +29,12 @@ class MuteOp:
 
     @classmethod
     def mute(cls, from_user_id: str, conv_type: ConvType | int, conv_ids: Iterable[str]) -> MuteOp:
+        """An op that mutes ``conv_ids``."""
         return cls(from_user_id, conv_type, conv_ids, True)
 
     @classmethod
     def unmute(
         cls, from_user_id: str, conv_type: ConvType | int, conv_ids: Iterable[str]
     ) -> MuteOp:
+        """An op that unmutes ``conv_ids``."""
         return cls(from_user_id, conv_type, conv_ids, False)

@@ -38,6 +38,7 @@ class MuteReport:
 
     @property
     def total(self) -> int:
+        """The number of conversations in the run."""
         return sum(self.counts.values())
 
     @property
@@ -49,6 +50,7 @@ class MuteReport:
 
     @property
     def failures(self) -> tuple[ConvOutcome, ...]:
+        """The failed conversations (same as ``failed``)."""
         return self.failed
 
     def to_dict(self) -> dict[str, Any]:

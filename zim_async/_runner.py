@@ -14,7 +14,8 @@ may have reached the server) or `not_attempted`. Nothing is lost.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable, Sequence
+from contextlib import aclosing
 
 import anyio
 import attrs
@@ -30,15 +31,21 @@ from ._errors import (
     ZimProtocolError,
     ZimTransportError,
 )
-from ._exchange import SILENCE_ACTION, Exchange
+from ._exchange import SILENCE_ACTION, Exchange, logger
 from ._limiter import Limiter, LimitKey
 from ._model import ConvOutcome, Status
 from ._ops import MuteOp
 from ._report import MuteReport, ReportBuilder
+from .journal import JournalError, SqliteJournal
 
-__all__ = ["BulkRunner", "RunOptions", "Sink", "check_ops"]
+__all__ = ["BulkRunner", "Progress", "RunOptions", "Sink", "check_ops"]
 
 Sink = Callable[[ConvOutcome], Awaitable[None]]
+#: ``progress(decided, total, failed)``: conversations decided so far, the plan's total
+#: when known (else ``None``) and failures so far. Called from the outcome path at most
+#: every `PROGRESS_INTERVAL` seconds and once at the end; it must return quickly.
+Progress = Callable[[int, int | None, int], None]
+PROGRESS_INTERVAL = 0.1
 Ops = Iterable[MuteOp] | AsyncIterable[MuteOp]
 # Rate-limit answers are not the request's fault, so they do not use attempts up; past
 # this many for one batch they do, so that a server that never stops refusing ends the run.
@@ -99,7 +106,7 @@ def _check_op(op: object, index: int) -> MuteOp:
     return op
 
 
-async def _pull(ops: Ops) -> AsyncIterable[MuteOp]:
+async def _pull(ops: Ops) -> AsyncGenerator[MuteOp, None]:
     if isinstance(ops, AsyncIterable):
         async for op in ops:
             yield op
@@ -121,8 +128,18 @@ class BulkRunner:
         rng: random.Random,
         report: ReportBuilder,
         sink: Sink | None = None,
+        journal: SqliteJournal | None = None,
+        progress: Progress | None = None,
+        total: int | None = None,
     ) -> None:
         self._key = LimitKey(app_id, SILENCE_ACTION)
+        self._journal = journal
+        self._journal_owned = False  # opened by this run, so closed by it
+        self._journal_failed = False
+        self._pulled_all = False
+        self._progress = progress
+        self._total = total
+        self._last_tick = -float("inf")
         self._exchange = exchange
         self._limiter = limiter
         self._options = options
@@ -138,14 +155,32 @@ class BulkRunner:
         self._input_error: BaseException | None = None
         self._rest: Iterable[object] = ()
         self._unsent: Iterable[Batch] = ()  # batches of the op being chunked, not yet sent
-        self._dead_users: dict[str, str] = {}
-        self._full_lists: dict[tuple[str, int], str] = {}
+        self._dead_users: set[str] = set()
+        self._full_lists: set[tuple[str, int]] = set()
+        # Batches waiting for a limiter slot, so that a short-circuit can call them off
+        # before they take one (a cancelled acquire consumes nothing).
+        self._waiting: dict[anyio.CancelScope, Batch] = {}
 
     async def run(self, ops: Ops) -> MuteReport:
         """Run to the end; raise `ZimAuthError` / `InvalidRequestError` with the report."""
         started = anyio.current_time()
         if isinstance(ops, Sequence):
-            check_ops(ops)
+            try:
+                check_ops(ops)
+            except InvalidRequestError:
+                # Refused before anything started: close the work stream now, or anyio
+                # reports it (ResourceWarning) when the garbage collector finds it open.
+                self._send.close()
+                self._receive.close()
+                raise
+        if self._journal is not None:
+            self._journal_owned = not self._journal.is_open
+            try:
+                await self._journal.open()  # checks the plan fingerprint
+            except BaseException:
+                self._send.close()
+                self._receive.close()
+                raise
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
@@ -156,6 +191,7 @@ class BulkRunner:
         finally:
             with anyio.CancelScope(shield=True):
                 await self._settle_leftovers()
+                await self._end_hooks()
         report = self._report.build(anyio.current_time() - started)
         error = self._stop or self._input_error
         if isinstance(error, ZimError):
@@ -173,17 +209,24 @@ class BulkRunner:
             ops = self._rest
         index = 0
         try:
-            async for op in _pull(ops):
-                checked = _check_op(op, index)
-                index += 1
-                self._unsent = chunk_op(checked)
-                for batch in self._unsent:
-                    # Alive before the first await, so that a cancellation cannot lose it.
-                    work = _Work(batch, holds_token=False)
-                    self._live.add(work)
-                    await self._tokens.acquire()
-                    work.holds_token = True
-                    await self._send.send(work)
+            # Closed as soon as we stop pulling (bad op, stop, cancellation): an abandoned
+            # async generator is finalised by the garbage collector, which trio reports as
+            # a ResourceWarning and asyncio may do outside the event loop.
+            async with aclosing(_pull(ops)) as pulled:
+                async for op in pulled:
+                    checked = _check_op(op, index)
+                    index += 1
+                    self._unsent = chunk_op(checked)
+                    if self._journal is not None:
+                        self._unsent = await self._skip_journaled(checked, index - 1)
+                    for batch in self._unsent:
+                        # Alive before the first await, so that a cancellation cannot lose it.
+                        work = _Work(batch, holds_token=False)
+                        self._live.add(work)
+                        await self._tokens.acquire()
+                        work.holds_token = True
+                        await self._send.send(work)
+            self._pulled_all = True
         except Exception as exc:  # a bad op or a failing user iterator: stop pulling
             self._input_error = exc
         finally:
@@ -199,12 +242,19 @@ class BulkRunner:
 
     async def _process(self, work: _Work) -> None:
         batch = work.batch
-        blocked = self._short_circuit(batch)
-        if blocked is not None:
-            code, message = blocked
-            await self._decide(work, batch.conv_ids, Status.FAILED, code, message)
+        # A doomed batch must not take a slot: checked before the wait, and a refusal
+        # that comes back during the wait calls the wait off (see _process's verdicts).
+        if await self._blocked(work):
             return
-        await self._limiter.acquire(self._key)
+        with anyio.CancelScope() as waiting:
+            self._waiting[waiting] = batch
+            try:
+                await self._limiter.acquire(self._key)
+            finally:
+                del self._waiting[waiting]
+        if waiting.cancelled_caught:
+            await self._blocked(work)
+            return
         if work.sends:
             self._report.retries += 1
         work.sends += 1
@@ -226,11 +276,13 @@ class BulkRunner:
         work.in_flight = False
         verdict = classify_answer(batch, answer)
         if verdict.user_not_registered:
-            self._dead_users.setdefault(batch.from_user_id, "FromUserId is not registered")
+            self._dead_users.add(batch.from_user_id)
         if verdict.mute_list_full:
-            self._full_lists.setdefault(
-                (batch.from_user_id, int(batch.conv_type)), "mute list is full"
-            )
+            self._full_lists.add((batch.from_user_id, int(batch.conv_type)))
+        if verdict.user_not_registered or verdict.mute_list_full:
+            for scope, queued in list(self._waiting.items()):
+                if self._short_circuit(queued) is not None:
+                    scope.cancel()
         if verdict.split:
             await self._split(work)
             return
@@ -274,6 +326,13 @@ class BulkRunner:
             self._stop_run(error)
         else:
             await self._retry_or_give_up(work, verdict.retry_code, verdict.retry_message)
+
+    async def _blocked(self, work: _Work) -> bool:
+        blocked = self._short_circuit(work.batch)
+        if blocked is not None:
+            code, message = blocked
+            await self._decide(work, work.batch.conv_ids, Status.FAILED, code, message)
+        return blocked is not None
 
     def _short_circuit(self, batch: Batch) -> tuple[int, str] | None:
         if batch.from_user_id in self._dead_users:
@@ -349,10 +408,19 @@ class BulkRunner:
             self._finish(work)
         for outcome in outcomes:
             self._report.add(outcome)
-        if self._sink is not None and outcomes:
+        self._tick()
+        if self._journal is not None and not self._journal_failed and outcomes:
+            await self._record(outcomes)
+        sink = self._sink
+        if sink is not None and outcomes:
             with anyio.CancelScope(shield=True):
-                for outcome in outcomes:
-                    await self._sink(outcome)
+                try:
+                    for outcome in outcomes:
+                        await sink(outcome)
+                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    # The stream's reader is gone (it closed early); the report still
+                    # gets every outcome, so keep deciding without the sink.
+                    self._sink = None
 
     def _finish(self, work: _Work) -> None:
         if work in self._live:
@@ -393,3 +461,62 @@ class BulkRunner:
                     None,
                     reason,
                 )
+
+    # -- journal and progress -----------------------------------------------------------
+
+    async def _skip_journaled(self, op: MuteOp, index: int) -> Iterable[Batch]:
+        """The batches of ``op`` left to send; journaled outcomes go to the report."""
+        assert self._journal is not None
+        done = await self._journal.admit(index, op)
+        if not done:
+            return chunk_op(op)
+        decided = {outcome.conv_id for outcome in done}
+        rest = tuple(conv_id for conv_id in op.conv_ids if conv_id not in decided)
+        # Report and narrow before any await, so that a cancellation loses nothing.
+        self._unsent = chunk_op(attrs.evolve(op, conv_ids=rest)) if rest else iter(())
+        for outcome in done:
+            self._report.add(outcome)
+        self._tick()
+        if self._sink is not None:
+            with anyio.CancelScope(shield=True):
+                try:
+                    for outcome in done:
+                        await self._sink(outcome)
+                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    self._sink = None
+        return self._unsent
+
+    async def _record(self, outcomes: Sequence[ConvOutcome]) -> None:
+        assert self._journal is not None
+        with anyio.CancelScope(shield=True):
+            try:
+                await self._journal.record(outcomes)
+            except JournalError as exc:
+                # Without its journal the run would not be resumable: stop it.
+                self._journal_failed = True
+                self._stop_run(exc)
+
+    def _tick(self, *, final: bool = False) -> None:
+        if self._progress is None:
+            return
+        now = anyio.current_time()
+        if not final and now - self._last_tick < PROGRESS_INTERVAL:
+            return
+        self._last_tick = now
+        try:
+            self._progress(self._report.decided, self._total, self._report.failed)
+        except Exception:
+            logger.exception("the progress callback failed; it will not be called again")
+            self._progress = None
+
+    async def _end_hooks(self) -> None:
+        self._tick(final=True)
+        journal = self._journal
+        if journal is None:
+            return
+        try:
+            if self._pulled_all and self._stop is None and not self._journal_failed:
+                await journal.finish()
+        finally:
+            if self._journal_owned:
+                await journal.close()

@@ -40,7 +40,7 @@ class OutcomeStream:
         self._started = anyio.current_time()
 
     @classmethod
-    def start(
+    def _start(
         cls,
         tg: anyio.abc.TaskGroup,
         runner: BulkRunner,
@@ -82,6 +82,9 @@ class OutcomeStream:
         try:
             outcome: ConvOutcome = await self._receive.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):
+            # Exhausted: release the stream now. A plain ``async for`` never calls aclose(),
+            # and anyio warns (ResourceWarning) about a stream left to the garbage collector.
+            self._receive.close()
             if self._error is not None:
                 error, self._error = self._error, None
                 raise error from None

@@ -98,7 +98,14 @@ class Transport:
         latency = time.perf_counter() - started
         if status != 200:
             raise _status_error(action, status)
-        return Reply(decode_json(raw), latency)
+        try:
+            data = decode_json(raw)
+        except ZimProtocolError as exc:
+            # The server answered, so it may have applied the request before garbling the
+            # answer (a proxy's HTML page, a truncated body): never "failed", at most unknown.
+            exc.maybe_applied = True
+            raise
+        return Reply(data, latency)
 
     async def _exchange(self, params: dict[str, str], content: bytes) -> tuple[int, bytes]:
         request = self._http.build_request(
