@@ -283,7 +283,7 @@ def _lookup(db: sqlite3.Connection, op: MuteOp) -> list[ConvOutcome]:
     return found
 
 
-def _insert(db: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
+def _insert(db: sqlite3.Connection, rows: Sequence[tuple[object, ...]]) -> None:
     with db:
         db.execute("BEGIN")
         db.executemany("INSERT OR REPLACE INTO decided VALUES (?, ?, ?, ?, ?, ?, ?)", rows)

@@ -1,0 +1,7 @@
+"""``python -m zim_async.cli``."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
