@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import FakeApi, Reply, Sent, errors, ok, open_client
-from zim_async import ConvType, MuteOp, MuteReport, Status, ZimAuthError
+from zim_async import ConvType, MuteOp, MuteReport, Status, ZimAuthError, ZimError
 
 
 def ids(prefix: str, n: int) -> list[str]:
@@ -176,3 +176,34 @@ async def test_a_refusal_that_arrives_while_a_batch_waits_for_its_slot_stops_it(
     assert len(api.sent) == 3
     assert report.counts["failed"] == 60
     assert {o.code for o in report.failed} == {660500002}
+
+
+class _BrokenLimiter:
+    """A limiter whose backend is down after ``ok`` grants."""
+
+    def __init__(self, ok: int) -> None:
+        self.ok = ok
+
+    async def acquire(self, key: object) -> None:
+        await anyio.lowlevel.checkpoint()
+        if self.ok <= 0:
+            raise ZimError("the limiter's backend is unavailable")
+        self.ok -= 1
+
+    async def report_rate_limited(self, key: object) -> None:
+        return None
+
+
+@pytest.mark.anyio
+async def test_a_failing_limiter_stops_the_run_with_the_report() -> None:
+    api = FakeApi()
+    plan = [MuteOp("alice", ConvType.PEER, ids("p", 50), True)]
+    async with open_client(api, max_in_flight=1, limiter=_BrokenLimiter(ok=2)) as client:
+        with pytest.raises(ZimError, match="backend is unavailable") as caught:
+            await client.apply(plan)
+    report = caught.value.report
+    assert report is not None
+    assert report.total == 50
+    assert report.counts["succeeded"] == 20
+    assert report.counts["not_attempted"] == 30
+    assert len(api.sent) == 2

@@ -5,6 +5,8 @@ requests are signed, paced at the API's 20 calls/s per AppID, split into batches
 10, retried when transient, and merged into one `MuteReport`.
 """
 
+from typing import TYPE_CHECKING
+
 from ._client import DEFAULT_BASE_URL, ZimClient
 from ._errors import (
     InvalidRequestError,
@@ -21,6 +23,10 @@ from ._runner import Progress
 from ._stream import OutcomeStream
 from ._version import __version__
 from .journal import JournalMismatchError, SqliteJournal
+
+if TYPE_CHECKING:  # imported lazily at run time (optional coredis): see __getattr__
+    from .redis import RedisLimiter as RedisLimiter
+    from .redis import RedisUnavailableError as RedisUnavailableError
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -48,3 +54,12 @@ __all__ = [
     "__version__",
     "shared_limiter",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # RedisLimiter needs the optional coredis (extra "redis"): imported on first use only.
+    if name in ("RedisLimiter", "RedisUnavailableError"):
+        from . import redis
+
+        return getattr(redis, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

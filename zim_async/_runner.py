@@ -250,6 +250,11 @@ class BulkRunner:
             self._waiting[waiting] = batch
             try:
                 await self._limiter.acquire(self._key)
+            except ZimError as exc:
+                # The limiter itself failed (e.g. its Redis is down under the "fail"
+                # policy): nothing can be paced, so stop the run with its report.
+                self._stop_run(exc)
+                return
             finally:
                 del self._waiting[waiting]
         if waiting.cancelled_caught:
@@ -450,9 +455,10 @@ class BulkRunner:
             await self._decide(work, work.batch.conv_ids, status, None, reason)
             self._finish(work)
         # The rest of the op being chunked was pulled, so it is accounted for; a list input
-        # is known in full, so what was never pulled of it is not attempted either.
+        # is known in full, so what was never pulled of it is not attempted either, whether
+        # the run stopped or was cancelled (the report must still count the whole list).
         rest = (b for op in self._rest if isinstance(op, MuteOp) for b in chunk_op(op))
-        for batches in (self._unsent, rest if self._stop is not None else ()):
+        for batches in (self._unsent, rest):
             for batch in batches:
                 await self._decide(
                     _Work(batch, holds_token=False),

@@ -3,6 +3,7 @@ left behind and the exit code. Uses only zim_async's public API."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import signal
@@ -137,7 +138,9 @@ async def _stream(
     http = httpx.AsyncClient(
         timeout=httpx.Timeout(conn.timeout), limits=limits, event_hooks={"request": [counter]}
     )
-    async with http:
+    async with http, contextlib.AsyncExitStack() as stack:
+        if isinstance(limiter, contextlib.AbstractAsyncContextManager):
+            await stack.enter_async_context(limiter)  # e.g. RedisLimiter's connection pool
         try:
             client = ZimClient(
                 conn.app_id,
