@@ -139,8 +139,9 @@ async def _stream(
         timeout=httpx.Timeout(conn.timeout), limits=limits, event_hooks={"request": [counter]}
     )
     async with http, contextlib.AsyncExitStack() as stack:
-        if isinstance(limiter, contextlib.AbstractAsyncContextManager):
-            await stack.enter_async_context(limiter)  # e.g. RedisLimiter's connection pool
+        opened: object = limiter  # the Limiter protocol does not promise a context manager
+        if isinstance(opened, contextlib.AbstractAsyncContextManager):
+            await stack.enter_async_context(opened)  # e.g. RedisLimiter's connection pool
         try:
             client = ZimClient(
                 conn.app_id,
