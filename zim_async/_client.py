@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 import os
 import random
-from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import anyio.abc
@@ -31,6 +31,8 @@ from ._wire import parse_envelope
 from .journal import SqliteJournal
 
 __all__ = ["DEFAULT_BASE_URL", "ZimClient"]
+
+_T = TypeVar("_T")
 
 DEFAULT_BASE_URL = "https://zim-api.zego.im"
 _RATE_LIMITED_SINGLE = 20
@@ -240,46 +242,16 @@ class ZimClient:
                 value=f"{len(op.conv_ids)} IDs",
             )
         batch = Batch(op.from_user_id, op.conv_type, op.enable, op.conv_ids)
-        key = LimitKey(self._app_id, SILENCE_ACTION)
-        attempts = sends = rate_limited = 0
-        resigned = False
-        while True:
-            await self._limiter.acquire(key)
-            sends += 1
-            try:
-                answer = await self._exchange.silence(batch, sends)
-            except (ZimTransportError, ZimProtocolError):
-                attempts += 1
-                if attempts >= self._options.max_attempts:
-                    raise
-                await self._backoff(attempts)
-                continue
-            kind = classify_code(answer.code) if not answer.error_list else CodeClass.PERMANENT
-            if kind is CodeClass.STOP:
-                raise ZimAuthError(
-                    f"code {answer.code} ({describe_code(answer.code)}): {answer.message}",
-                    code=answer.code,
-                    request_id=answer.request_id,
-                )
-            if kind is CodeClass.RATE_LIMITED and rate_limited < _RATE_LIMITED_SINGLE:
-                rate_limited += 1
-                await self._limiter.report_rate_limited(key)
-            elif kind is CodeClass.SIGNATURE_EXPIRED and not resigned:
-                resigned = True
-            elif kind is CodeClass.SIGNATURE_EXPIRED:
-                raise ZimAuthError(
-                    "the server says our timestamps are expired (code 100000004) twice in a row:"
-                    " the local clock is off by more than 10 minutes; fix the clock (NTP)",
-                    code=answer.code,
-                    request_id=answer.request_id,
-                )
-            elif kind in (CodeClass.TRANSIENT, CodeClass.RATE_LIMITED):
-                attempts += 1
-                if attempts >= self._options.max_attempts:
-                    return answer
-                await self._backoff(attempts)
-            else:
-                return answer
+
+        def envelope(answer: ApiAnswer) -> tuple[int, str, str, bool]:
+            # With an ErrorList the answer speaks per conversation: the caller reads it.
+            return answer.code, answer.message, answer.request_id, not answer.error_list
+
+        return await self._retrying(
+            LimitKey(self._app_id, SILENCE_ACTION),
+            lambda attempt: self._exchange.silence(batch, attempt),
+            envelope,
+        )
 
     async def call(self, action: str, body: Mapping[str, object]) -> dict[str, Any]:
         """One call of any server API ``action`` (POST, JSON ``body``): the decoded answer.
@@ -297,39 +269,65 @@ class ZimClient:
                 field="action",
                 value=short_repr(action),
             )
-        key = LimitKey(self._app_id, action)
-        attempts = rate_limited = 0
+
+        async def send(attempt: int) -> dict[str, Any]:
+            return (await self._exchange.call(action, dict(body), attempt=attempt)).data
+
+        def envelope(data: dict[str, Any]) -> tuple[int, str, str, bool]:
+            return (*parse_envelope(data), True)
+
+        return await self._retrying(LimitKey(self._app_id, action), send, envelope)
+
+    async def _retrying(
+        self,
+        key: LimitKey,
+        send: Callable[[int], Awaitable[_T]],
+        envelope: Callable[[_T], tuple[int, str, str, bool]],
+    ) -> _T:
+        """Pace, send and retry one call; ``envelope`` gives (code, message, request id,
+        whether the code speaks for the whole request) of an answer."""
+        attempts = sends = rate_limited = 0
         resigned = False
         while True:
             await self._limiter.acquire(key)
+            sends += 1
             try:
-                reply = await self._exchange.call(action, dict(body), attempt=attempts + 1)
+                answer = await send(sends)
             except (ZimTransportError, ZimProtocolError):
                 attempts += 1
                 if attempts >= self._options.max_attempts:
                     raise
                 await self._backoff(attempts)
                 continue
-            code, message, request_id = parse_envelope(reply.data)
-            kind = classify_code(code)
-            if kind is CodeClass.STOP or (kind is CodeClass.SIGNATURE_EXPIRED and resigned):
+            code, message, request_id, whole = envelope(answer)
+            kind = classify_code(code) if whole else CodeClass.PERMANENT
+            if kind is CodeClass.STOP:
                 raise ZimAuthError(
-                    f"{action}: code {code} ({describe_code(code)}): {message}",
+                    f"{key.action}: code {code} ({describe_code(code)}): {message}",
                     code=code,
                     request_id=request_id,
                 )
-            if kind is CodeClass.RATE_LIMITED and rate_limited < _RATE_LIMITED_SINGLE:
+            if kind is CodeClass.SIGNATURE_EXPIRED:
+                if resigned:
+                    raise ZimAuthError(
+                        f"{key.action}: the server says our timestamps are expired (code"
+                        f" {code}) twice in a row: the local clock is off by more than 10"
+                        " minutes; fix the clock (NTP)",
+                        code=code,
+                        request_id=request_id,
+                    )
+                resigned = True
+            elif kind is CodeClass.RATE_LIMITED and rate_limited < _RATE_LIMITED_SINGLE:
+                # Not the request's fault: no attempt used; the shared gate sets the pace.
                 rate_limited += 1
                 await self._limiter.report_rate_limited(key)
-            elif kind is CodeClass.SIGNATURE_EXPIRED:
-                resigned = True
             elif kind in (CodeClass.TRANSIENT, CodeClass.RATE_LIMITED):
                 attempts += 1
                 if attempts >= self._options.max_attempts:
-                    return reply.data
+                    return answer
                 await self._backoff(attempts)
             else:
-                return reply.data
+                return answer
 
     async def _backoff(self, attempts: int) -> None:
         opts = self._options
