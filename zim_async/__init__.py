@@ -19,7 +19,7 @@ from ._limiter import Limiter, LimitKey, LocalLimiter, UnlimitedLimiter, shared_
 from ._model import ApiAnswer, ConvError, ConvOutcome, ConvType, Status
 from ._ops import MuteOp
 from ._report import MuteReport
-from ._runner import Progress
+from ._sinks import Progress
 from ._stream import OutcomeStream
 from ._version import __version__
 from .journal import JournalMismatchError, SqliteJournal

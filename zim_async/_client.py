@@ -23,7 +23,8 @@ from ._limiter import Limiter, LimitKey, UnlimitedLimiter, shared_limiter
 from ._model import ApiAnswer, ConvType
 from ._ops import MuteOp
 from ._report import MuteReport, ReportBuilder
-from ._runner import BulkRunner, Progress, RunOptions, Sink, check_ops
+from ._runner import BulkRunner, RunOptions, check_ops
+from ._sinks import Progress, Sink, Sinks
 from ._stream import OutcomeStream
 from ._transport import Transport
 from ._validate import MAX_CONV_IDS_PER_REQUEST, check_app_id, check_server_secret, short_repr
@@ -349,16 +350,12 @@ class ZimClient:
         if isinstance(ops, Sequence):  # a list is known in full: its total too
             total = sum(len(op.conv_ids) for op in ops if isinstance(op, MuteOp))
         return BulkRunner(
-            journal=journal,
-            progress=progress,
-            total=total,
             app_id=self._app_id,
             exchange=self._exchange,
             limiter=self._limiter,
             options=self._options,
             rng=self._rng,
-            report=report,
-            sink=sink,
+            sinks=Sinks(report, stream=sink, journal=journal, progress=progress, total=total),
         )
 
     async def apply(

@@ -2,7 +2,7 @@
 
     ops -> producer (check, chunk) -> [work stream] -> max_in_flight workers
         workers: limiter -> exchange -> classify -> outcomes | retry (after backoff) | split
-    every outcome -> report builder (always) and the run's async sink (stream, journal)
+    every outcome -> sinks: report (always), progress, journal, stream (see _sinks.py)
 
 Memory is bounded: the producer pulls ops only while fewer than ``max_pending`` batches
 are alive, so a million IDs never become a hundred thousand tasks or pending requests.
@@ -14,7 +14,7 @@ may have reached the server) or `not_attempted`. Nothing is lost.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Sequence
 from contextlib import aclosing
 
 import anyio
@@ -31,21 +31,15 @@ from ._errors import (
     ZimProtocolError,
     ZimTransportError,
 )
-from ._exchange import SILENCE_ACTION, Exchange, logger
+from ._exchange import SILENCE_ACTION, Exchange
 from ._limiter import Limiter, LimitKey
 from ._model import ConvOutcome, Status
 from ._ops import MuteOp
-from ._report import MuteReport, ReportBuilder
-from .journal import JournalError, SqliteJournal
+from ._report import MuteReport
+from ._sinks import Sinks
 
-__all__ = ["BulkRunner", "Progress", "RunOptions", "Sink", "check_ops"]
+__all__ = ["BulkRunner", "RunOptions", "check_ops"]
 
-Sink = Callable[[ConvOutcome], Awaitable[None]]
-#: ``progress(decided, total, failed)``: conversations decided so far, the plan's total
-#: when known (else ``None``) and failures so far. Called from the outcome path at most
-#: every `PROGRESS_INTERVAL` seconds and once at the end; it must return quickly.
-Progress = Callable[[int, int | None, int], None]
-PROGRESS_INTERVAL = 0.1
 Ops = Iterable[MuteOp] | AsyncIterable[MuteOp]
 # Rate-limit answers are not the request's fault, so they do not use attempts up; past
 # this many for one batch they do, so that a server that never stops refusing ends the run.
@@ -126,26 +120,18 @@ class BulkRunner:
         limiter: Limiter,
         options: RunOptions,
         rng: random.Random,
-        report: ReportBuilder,
-        sink: Sink | None = None,
-        journal: SqliteJournal | None = None,
-        progress: Progress | None = None,
-        total: int | None = None,
+        sinks: Sinks,
     ) -> None:
         self._key = LimitKey(app_id, SILENCE_ACTION)
-        self._journal = journal
+        self._journal = sinks.journal
         self._journal_owned = False  # opened by this run, so closed by it
-        self._journal_failed = False
         self._pulled_all = False
-        self._progress = progress
-        self._total = total
-        self._last_tick = -float("inf")
         self._exchange = exchange
         self._limiter = limiter
         self._options = options
         self._rng = rng
-        self._report = report
-        self._sink = sink
+        self._sinks = sinks
+        self._report = sinks.report
         self._live: set[_Work] = set()
         self._producing = True
         self._send, self._receive = anyio.create_memory_object_stream[_Work](options.max_in_flight)
@@ -406,26 +392,15 @@ class BulkRunner:
     async def _emit(
         self, work: _Work, outcomes: Sequence[ConvOutcome], remaining: tuple[str, ...]
     ) -> None:
-        # Update the work and the report before any await: a cancellation in the sink must
-        # not leave an ID both reported and still pending.
+        # Update the work and the report before any await: a cancellation in the sinks
+        # must not leave an ID both reported and still pending.
         work.batch = work.batch.with_ids(remaining)
         if not remaining:
             self._finish(work)
-        for outcome in outcomes:
-            self._report.add(outcome)
-        self._tick()
-        if self._journal is not None and not self._journal_failed and outcomes:
-            await self._record(outcomes)
-        sink = self._sink
-        if sink is not None and outcomes:
-            with anyio.CancelScope(shield=True):
-                try:
-                    for outcome in outcomes:
-                        await sink(outcome)
-                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                    # The stream's reader is gone (it closed early); the report still
-                    # gets every outcome, so keep deciding without the sink.
-                    self._sink = None
+        self._sinks.count(outcomes)
+        error = await self._sinks.deliver(outcomes)
+        if error is not None:
+            self._stop_run(error)  # without its journal the run would not be resumable
 
     def _finish(self, work: _Work) -> None:
         if work in self._live:
@@ -480,48 +455,17 @@ class BulkRunner:
         rest = tuple(conv_id for conv_id in op.conv_ids if conv_id not in decided)
         # Report and narrow before any await, so that a cancellation loses nothing.
         self._unsent = chunk_op(attrs.evolve(op, conv_ids=rest)) if rest else iter(())
-        for outcome in done:
-            self._report.add(outcome)
-        self._tick()
-        if self._sink is not None:
-            with anyio.CancelScope(shield=True):
-                try:
-                    for outcome in done:
-                        await self._sink(outcome)
-                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                    self._sink = None
+        self._sinks.count(done)
+        await self._sinks.deliver(done, record=False)  # journaled already
         return self._unsent
 
-    async def _record(self, outcomes: Sequence[ConvOutcome]) -> None:
-        assert self._journal is not None
-        with anyio.CancelScope(shield=True):
-            try:
-                await self._journal.record(outcomes)
-            except JournalError as exc:
-                # Without its journal the run would not be resumable: stop it.
-                self._journal_failed = True
-                self._stop_run(exc)
-
-    def _tick(self, *, final: bool = False) -> None:
-        if self._progress is None:
-            return
-        now = anyio.current_time()
-        if not final and now - self._last_tick < PROGRESS_INTERVAL:
-            return
-        self._last_tick = now
-        try:
-            self._progress(self._report.decided, self._total, self._report.failed)
-        except Exception:
-            logger.exception("the progress callback failed; it will not be called again")
-            self._progress = None
-
     async def _end_hooks(self) -> None:
-        self._tick(final=True)
+        self._sinks.tick(final=True)
         journal = self._journal
         if journal is None:
             return
         try:
-            if self._pulled_all and self._stop is None and not self._journal_failed:
+            if self._pulled_all and self._stop is None and not self._sinks.journal_failed:
                 await journal.finish()
         finally:
             if self._journal_owned:
