@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 
 import attrs
 
-from ._model import ConvType
+from ._model import ConvOutcome, ConvType, Status
 from ._ops import MuteOp
 from ._validate import MAX_CONV_IDS_PER_REQUEST
 
@@ -29,6 +29,20 @@ class Batch:
 
     def with_ids(self, conv_ids: tuple[str, ...]) -> Batch:
         return attrs.evolve(self, conv_ids=conv_ids)
+
+    def outcome(
+        self, conv_id: str, status: Status, code: int | None = None, message: str = ""
+    ) -> ConvOutcome:
+        """The outcome of one of this batch's conversations."""
+        return ConvOutcome(
+            from_user_id=self.from_user_id,
+            conv_type=self.conv_type,
+            conv_id=conv_id,
+            enable=self.enable,
+            status=status,
+            code=code,
+            message=message,
+        )
 
     def body(self) -> dict[str, object]:
         """The JSON body the API expects."""

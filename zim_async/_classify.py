@@ -35,20 +35,6 @@ class Verdict:
     mute_list_full: bool = False
 
 
-def _outcome(
-    batch: Batch, conv_id: str, status: Status, code: int | None, message: str
-) -> ConvOutcome:
-    return ConvOutcome(
-        from_user_id=batch.from_user_id,
-        conv_type=batch.conv_type,
-        conv_id=conv_id,
-        enable=batch.enable,
-        status=status,
-        code=code,
-        message=message,
-    )
-
-
 def decide(code: int, enable: bool) -> Status | CodeClass:
     """What ``code`` means for one conversation: a final status, or the class to act on
     (TRANSIENT, RATE_LIMITED, SIGNATURE_EXPIRED) when it is not decided yet."""
@@ -95,8 +81,8 @@ def classify_answer(batch: Batch, answer: ApiAnswer) -> Verdict:
             ok = result in (Status.SUCCEEDED, Status.UNCHANGED)
             shown = item_message if (item_code or not ok) else ""
             decided.append(
-                _outcome(
-                    batch, conv_id, result, None if result is Status.SUCCEEDED else item_code, shown
+                batch.outcome(
+                    conv_id, result, None if result is Status.SUCCEEDED else item_code, shown
                 )
             )
             item_kind = classify_code(item_code)
@@ -136,7 +122,7 @@ def _whole_request(batch: Batch, code: int, kind: CodeClass, message: str) -> Ve
         return Verdict(split=True)
     result = decide(code, batch.enable)
     status = result if isinstance(result, Status) else Status.FAILED
-    decided = tuple(_outcome(batch, c, status, code, message) for c in batch.conv_ids)
+    decided = tuple(batch.outcome(c, status, code, message) for c in batch.conv_ids)
     return Verdict(
         decided=decided,
         stop=code if kind is CodeClass.STOP else None,

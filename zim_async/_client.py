@@ -19,11 +19,12 @@ from ._chunking import Batch
 from ._codes import CodeClass, classify_code, describe_code
 from ._errors import InvalidRequestError, ZimAuthError, ZimProtocolError, ZimTransportError
 from ._exchange import SILENCE_ACTION, Exchange
+from ._intake import check_ops
 from ._limiter import Limiter, LimitKey, UnlimitedLimiter, shared_limiter
 from ._model import ApiAnswer, ConvType
 from ._ops import MuteOp
 from ._report import MuteReport, ReportBuilder
-from ._runner import BulkRunner, RunOptions, check_ops
+from ._runner import BulkRunner, RunOptions
 from ._sinks import Progress, Sink, Sinks
 from ._stream import OutcomeStream
 from ._transport import Transport

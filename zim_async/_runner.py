@@ -14,7 +14,7 @@ may have reached the server) or `not_attempted`. Nothing is lost.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import aclosing
 
 import anyio
@@ -32,15 +32,15 @@ from ._errors import (
     ZimTransportError,
 )
 from ._exchange import SILENCE_ACTION, Exchange
+from ._intake import Ops, check_op, check_ops, pull
 from ._limiter import Limiter, LimitKey
 from ._model import ConvOutcome, Status
 from ._ops import MuteOp
 from ._report import MuteReport
 from ._sinks import Sinks
 
-__all__ = ["BulkRunner", "RunOptions", "check_ops"]
+__all__ = ["BulkRunner", "RunOptions"]
 
-Ops = Iterable[MuteOp] | AsyncIterable[MuteOp]
 # Rate-limit answers are not the request's fault, so they do not use attempts up; past
 # this many for one batch they do, so that a server that never stops refusing ends the run.
 _FREE_RATE_LIMITED = 20
@@ -82,31 +82,6 @@ class _Work:
         self.in_flight = False
         self.maybe_applied = False
         self.resigned = False
-
-
-def check_ops(ops: Sequence[object]) -> None:
-    """Check a whole list up front, so that nothing is sent if any op is bad."""
-    for index, op in enumerate(ops):
-        _check_op(op, index)
-
-
-def _check_op(op: object, index: int) -> MuteOp:
-    if not isinstance(op, MuteOp):
-        raise InvalidRequestError(
-            f"ops[{index}]: expected a MuteOp, got {type(op).__name__}",
-            field=f"ops[{index}]",
-            value=type(op).__name__,
-        )
-    return op
-
-
-async def _pull(ops: Ops) -> AsyncGenerator[MuteOp, None]:
-    if isinstance(ops, AsyncIterable):
-        async for op in ops:
-            yield op
-    else:
-        for op in ops:
-            yield op
 
 
 class BulkRunner:
@@ -198,9 +173,9 @@ class BulkRunner:
             # Closed as soon as we stop pulling (bad op, stop, cancellation): an abandoned
             # async generator is finalised by the garbage collector, which trio reports as
             # a ResourceWarning and asyncio may do outside the event loop.
-            async with aclosing(_pull(ops)) as pulled:
+            async with aclosing(pull(ops)) as pulled:
                 async for op in pulled:
-                    checked = _check_op(op, index)
+                    checked = check_op(op, index)
                     index += 1
                     self._unsent = chunk_op(checked)
                     if self._journal is not None:
@@ -371,18 +346,7 @@ class BulkRunner:
         self, work: _Work, ids: Sequence[str], status: Status, code: int | None, message: str
     ) -> None:
         batch = work.batch
-        outcomes = tuple(
-            ConvOutcome(
-                from_user_id=batch.from_user_id,
-                conv_type=batch.conv_type,
-                conv_id=conv_id,
-                enable=batch.enable,
-                status=status,
-                code=code,
-                message=message,
-            )
-            for conv_id in ids
-        )
+        outcomes = tuple(batch.outcome(conv_id, status, code, message) for conv_id in ids)
         await self._emit(work, outcomes, ())
 
     async def _give_up(self, work: _Work, status: Status, code: int | None, message: str) -> None:
