@@ -35,3 +35,23 @@ def typecheck(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     session.install("-e", ".[docs]")
     session.run("mkdocs", "build", "--strict", "--site-dir", session.create_tmp() + "/site")
+
+
+BENCH_DEPS = ["aiolimiter>=1.1", "pyrate-limiter>=4.5", "matplotlib>=3.8", "pyinstrument>=4.6"]
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks: regenerate benchmarks/RESULTS.md and timeline.png (not a default session)."""
+    session.install("-e", ".[test]", *BENCH_DEPS)
+    session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def soak(session: nox.Session) -> None:
+    """The reliability campaign scaled up (ZIM_SOAK=1); regenerates docs/reliability.md."""
+    session.install("-e", ".[test,cli]")
+    figures = session.create_tmp() + "/reliability-figures.json"
+    env = {"ZIM_SOAK": "1", "ZIM_SOAK_REPORT": figures}
+    session.run("pytest", "-m", "reliability", "tests/reliability", *session.posargs, env=env)
+    session.run("python", "-m", "tests.reliability.report", figures, "docs/reliability.md")

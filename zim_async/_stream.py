@@ -29,7 +29,16 @@ class OutcomeStream:
     have been delivered.
     """
 
-    __slots__ = ("_builder", "_error", "_final", "_receive", "_scope", "_started")
+    __slots__ = (
+        "_builder",
+        "_done",
+        "_error",
+        "_final",
+        "_receive",
+        "_running",
+        "_scope",
+        "_started",
+    )
 
     def __init__(self, builder: ReportBuilder, receive: MemoryObjectReceiveStream[Any]) -> None:
         self._builder = builder
@@ -38,6 +47,8 @@ class OutcomeStream:
         self._error: BaseException | None = None
         self._final: MuteReport | None = None
         self._started = anyio.current_time()
+        self._running = False
+        self._done = anyio.Event()  # set once the job has settled its report
 
     @classmethod
     def _start(
@@ -59,14 +70,18 @@ class OutcomeStream:
         ops: Iterable[MuteOp] | AsyncIterable[MuteOp],
         send: MemoryObjectSendStream[Any],
     ) -> None:
-        async with send:
-            with self._scope:
-                try:
-                    self._final = await runner.run(ops)
-                except (
-                    Exception
-                ) as exc:  # delivered to the consumer, not to the client's task group
-                    self._error = exc
+        self._running = True
+        try:
+            async with send:
+                with self._scope:
+                    try:
+                        self._final = await runner.run(ops)
+                    except (
+                        Exception
+                    ) as exc:  # delivered to the consumer, not to the client's task group
+                        self._error = exc
+        finally:
+            self._done.set()
 
     @property
     def report(self) -> MuteReport:
@@ -92,9 +107,17 @@ class OutcomeStream:
         return outcome
 
     async def aclose(self) -> None:
-        """Stop the job; what was not decided is reported unknown or not attempted."""
+        """Stop the job; what was not decided is reported unknown or not attempted.
+
+        Returns once the job has settled, so that ``report`` then counts every conversation.
+        """
         self._scope.cancel()
         self._receive.close()
+        if self._running:
+            # Shielded: leaving early under a cancelled scope must still give the full
+            # report. The settling is quick: the job's waits are all cancelled.
+            with anyio.CancelScope(shield=True):
+                await self._done.wait()
 
     async def __aenter__(self) -> OutcomeStream:
         return self

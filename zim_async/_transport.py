@@ -25,6 +25,40 @@ __all__ = ["Reply", "Transport"]
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+class _Body(httpx.AsyncByteStream):
+    """A request body that is not an async generator.
+
+    httpx's own one-chunk body is an async generator; a request cancelled while its body
+    is being written leaves it suspended, and trio reports the abandoned generator as a
+    ResourceWarning when the garbage collector finds it. A plain iterator has nothing to
+    finalise.
+    """
+
+    __slots__ = ("_content",)
+
+    def __init__(self, content: bytes) -> None:
+        self._content = content
+
+    def __aiter__(self) -> _Chunks:
+        return _Chunks(self._content)
+
+
+class _Chunks:
+    __slots__ = ("_content",)
+
+    def __init__(self, content: bytes) -> None:
+        self._content: bytes | None = content
+
+    def __aiter__(self) -> _Chunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._content is None:
+            raise StopAsyncIteration
+        content, self._content = self._content, None
+        return content
+
+
 @attrs.frozen
 class Reply:
     data: dict[str, Any]
@@ -115,8 +149,17 @@ class Transport:
             content=content,
             headers={"Content-Type": "application/json"},
         )
+        request.stream = _Body(content)  # same bytes and Content-Length; see _Body
         response = await self._http.send(request, stream=True)
         try:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > self._max_bytes:
+                # Refused unread: cheaper, and stopping an httpx body iteration early
+                # abandons its async generators (a ResourceWarning under trio).
+                raise ZimProtocolError(
+                    f"the answer exceeds {self._max_bytes} bytes ({declared} announced)",
+                    maybe_applied=True,
+                )
             chunks: list[bytes] = []
             size = 0
             async for chunk in response.aiter_bytes():

@@ -261,7 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return anyio.run(run_job, conn, job, _outputs(args), console)
     except PlanError as exc:
         for problem in exc.problems:
-            console.print(problem, highlight=False, markup=False)
+            # soft_wrap: one `file:line: reason` per line, for editors and grep, however long
+            console.print(problem, highlight=False, markup=False, soft_wrap=True)
         console.print("nothing was sent: fix the input and run again", highlight=False)
         return EXIT_USAGE
     except ConfigError as exc:

@@ -18,6 +18,7 @@ from typing import IO, Any
 import attrs
 
 from zim_async import ConvType, InvalidRequestError, MuteOp
+from zim_async._validate import short_repr  # a huge cell must not make a huge message
 
 __all__ = ["PLAN_FIELDS", "PlanError", "PlanSurvey", "read_ids", "read_plan", "survey_plan"]
 
@@ -52,7 +53,7 @@ class PlanSurvey:
 def _conv_type(value: object) -> ConvType:
     key = str(value).strip().lower() if not isinstance(value, bool) else ""
     if key not in _TYPES:
-        raise ValueError(f"conv_type {value!r}: must be 0 / peer or 2 / group")
+        raise ValueError(f"conv_type {short_repr(value)}: must be 0 / peer or 2 / group")
     return _TYPES[key]
 
 
@@ -61,7 +62,7 @@ def _enable(value: object) -> bool:
         return value
     key = str(value).strip().lower()
     if key not in _BOOLS:
-        raise ValueError(f"enable {value!r}: must be true or false")
+        raise ValueError(f"enable {short_repr(value)}: must be true or false")
     return _BOOLS[key]
 
 
@@ -77,32 +78,65 @@ def _row(fields: dict[str, Any]) -> Row:
     return row
 
 
-def _is_jsonl(path: Path, stream: IO[str]) -> bool:
+def _is_jsonl(path: Path, stream: IO[bytes]) -> bool:
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         return True
     if path.suffix.lower() == ".csv":
         return False
-    start = stream.read(64).lstrip()
+    start = stream.read(64).decode("utf-8", errors="ignore").lstrip("\ufeff \t\r\n")
     stream.seek(0)
     return start.startswith("{")
 
 
+class _Undecodable(Exception):
+    """A line that is not UTF-8: the rest of the file cannot be trusted."""
+
+    def __init__(self, number: int, reason: str) -> None:
+        super().__init__(reason)
+        self.number = number
+        self.reason = reason
+
+
+def _text_lines(stream: IO[bytes]) -> Iterator[str]:
+    # Decoded line by line (not by the 8 KiB chunks of a text stream), so that a bad
+    # byte is reported on its own line rather than as a traceback.
+    for number, raw in enumerate(stream, 1):
+        line = raw[3:] if number == 1 and raw.startswith(b"\xef\xbb\xbf") else raw
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _Undecodable(
+                number,
+                f"not UTF-8 text (byte {line[exc.start]:#04x} at column {exc.start + 1});"
+                " save the plan as UTF-8",
+            ) from None
+
+
 def _lines(path: Path) -> Iterator[tuple[int, Row | str]]:
     """(line number, row or the reason it is bad) for every row of the file."""
-    with path.open(encoding="utf-8-sig", newline="") as stream:
-        if _is_jsonl(path, stream):
-            for number, line in enumerate(stream, 1):
-                if not line.strip():
-                    continue
-                try:
-                    data = json.loads(line)
-                    if not isinstance(data, dict):
-                        raise ValueError("not a JSON object")
-                    yield number, _row(data)
-                except (ValueError, InvalidRequestError) as exc:
-                    yield number, str(exc)
-            return
-        reader = csv.DictReader(stream)
+    with path.open("rb") as stream:
+        try:
+            yield from _parsed_lines(path, stream)
+        except _Undecodable as exc:
+            yield exc.number, exc.reason
+
+
+def _parsed_lines(path: Path, stream: IO[bytes]) -> Iterator[tuple[int, Row | str]]:
+    lines = _text_lines(stream)
+    if _is_jsonl(path, stream):
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                if not isinstance(data, dict):
+                    raise ValueError("not a JSON object")
+                yield number, _row(data)
+            except (ValueError, InvalidRequestError) as exc:
+                yield number, str(exc)
+        return
+    reader = csv.DictReader(lines)
+    try:
         header = reader.fieldnames or []
         absent = [name for name in PLAN_FIELDS if name not in header]
         if absent:
@@ -113,6 +147,8 @@ def _lines(path: Path) -> Iterator[tuple[int, Row | str]]:
                 yield reader.line_num, _row(fields)
             except (ValueError, InvalidRequestError) as exc:
                 yield reader.line_num, str(exc)
+    except csv.Error as exc:  # e.g. a field beyond the csv module's size limit
+        yield max(reader.line_num, 1), f"unreadable CSV: {exc}"
 
 
 def _grouped(rows: Iterable[Row]) -> Iterator[MuteOp]:
