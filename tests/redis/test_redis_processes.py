@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import anyio
@@ -46,11 +47,12 @@ async def test_four_processes_share_one_budget(redis_server: RedisServer, prefix
     users = [f"w{i}" for i in range(PROCESSES)]
     server.register_users(*users, *(f"p{i}" for i in range(PEERS)))
     outputs: dict[str, str] = {}
+    start_at = time.time() + 4.0  # after every worker has started up
     async with serve_fake(server) as url:
 
         async def worker(i: int) -> None:
             backend = ("asyncio", "trio")[i % 2]  # both backends share the budget
-            args = [redis_server.url, url, users[i], str(PEERS), prefix, backend]
+            args = [redis_server.url, url, users[i], str(PEERS), prefix, backend, str(start_at)]
             result = await anyio.run_process([sys.executable, str(WORKER), *args], check=False)
             assert result.returncode == 0, result.stderr.decode()
             outputs[users[i]] = result.stdout.decode()

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.reliability]
 
 def test_the_secret_watch_catches_a_leak_in_logs_and_objects() -> None:
     handler = _Keep()
-    logger = logging.getLogger("zim_async.campaign-check")
+    logger = logging.getLogger("tests.reliability.campaign-check")
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
     logger.propagate = False  # the deliberate leak must not reach this test's own watch
