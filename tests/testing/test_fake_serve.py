@@ -10,8 +10,8 @@ import sys
 import httpx
 import pytest
 
-from zim_async.testing import FakeZimServer, FaultPlan, serve_fake
-from zim_async.testing.__main__ import _parser, build_server
+from zim_async.testing import DEFAULT_SERVER_SECRET, FakeZimServer, FaultPlan, serve_fake
+from zim_async.testing.__main__ import _parser, server_from_args
 
 from .fake_zim_helpers import CONVS, SILENCE, Caller
 
@@ -82,7 +82,7 @@ def test_command_line_options() -> None:
             "9",
         ]
     )
-    server = build_server(args)
+    server = server_from_args(args)
     assert server.latency == 0.005
     assert server.jitter == 0.002
     assert server.faults.rate == 0.5
@@ -101,7 +101,8 @@ def test_command_line_serves_until_interrupted() -> None:
             assert match, first
             banner = [process.stdout.readline() for _ in range(2)]
             assert "1234567890" in banner[0]
-            assert "fake" in banner[1]
+            assert "DEFAULT_SERVER_SECRET" in banner[1]  # how to get it, not its value
+            assert DEFAULT_SERVER_SECRET not in "".join([first, *banner])
             response = httpx.post(match.group(1) + "/", params={"Action": SILENCE})
             assert response.json()["Code"] == 100000001
         finally:

@@ -230,9 +230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(stderr=True)
     try:
         if args.command == "fake-server":
-            from ._fake import serve_forever
+            from ._fake import serve_forever_from_args
 
-            return serve_forever(args)
+            return serve_forever_from_args(args)
         if args.command == "demo":
             return _demo(args, console)
         if args.command == "apply":

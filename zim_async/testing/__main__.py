@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from collections.abc import Sequence
 
-import anyio
-
-from ._faults import FaultKind, FaultPlan
-from ._serve import serve_fake
-from ._server import DEFAULT_APP_ID, DEFAULT_SERVER_SECRET, FakeZimServer
-
-DEMO_USERS = ("alice", "bob", "carol", "dave")
+from ._faults import FaultKind
+from ._server import FakeZimServer
+from ._standalone import build_server, serve_forever
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,42 +31,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def build_server(args: argparse.Namespace) -> FakeZimServer:
-    """The server the options describe, seeded with a small demo data set."""
-    kinds = [FaultKind(kind.strip()) for kind in args.fault_kinds.split(",") if kind.strip()]
-    server = FakeZimServer(
-        qps=args.qps or None,
-        latency=args.latency_ms / 1000,
-        jitter=args.jitter_ms / 1000,
-        faults=FaultPlan(rate=args.fault_rate, kinds=kinds),
+def server_from_args(args: argparse.Namespace) -> FakeZimServer:
+    """The server the command-line options describe."""
+    return build_server(
+        qps=args.qps,
+        latency_ms=args.latency_ms,
+        jitter_ms=args.jitter_ms,
+        fault_rate=args.fault_rate,
+        fault_kinds=[FaultKind(k.strip()) for k in args.fault_kinds.split(",") if k.strip()],
         seed=args.seed,
     )
-    server.register_users(*DEMO_USERS)
-    server.create_group("demo-group", ["alice", "bob", "carol"], name="Demo group")
-    server.add_conversation("alice", "bob")
-    return server
-
-
-async def _serve(server: FakeZimServer, host: str, port: int) -> None:
-    async with serve_fake(server, host=host, port=port) as url:
-        print(f"FAKE ZIM server API (testing only) listening on {url}")
-        print(f"  AppId:        {DEFAULT_APP_ID}  (fake)")
-        print(f"  ServerSecret: {DEFAULT_SERVER_SECRET}  (fake, not a real credential)")
-        print(f"  users: {', '.join(DEMO_USERS)}; group 'demo-group' (alice, bob, carol)")
-        print("Press Ctrl+C to stop.", flush=True)
-        await anyio.sleep_forever()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        server = build_server(args)
+        server = server_from_args(args)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is the normal way to stop
-        anyio.run(_serve, server, args.host, args.port)
-    return 0
+    return serve_forever(server, args.host, args.port)
 
 
 if __name__ == "__main__":
