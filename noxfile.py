@@ -42,8 +42,11 @@ BENCH_DEPS = ["aiolimiter>=1.1", "pyrate-limiter>=4.5", "matplotlib>=3.8", "pyin
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks: regenerate benchmarks/RESULTS.md and timeline.png (not a default session)."""
-    session.install("-e", ".[test]", *BENCH_DEPS)
+    """Benchmarks: regenerate benchmarks/RESULTS.md and timeline.png (not a default session).
+
+    B6 starts its own redis-server, which must be on PATH.
+    """
+    session.install("-e", ".[test,redis]", *BENCH_DEPS)
     session.run("python", "-m", "benchmarks", *session.posargs)
 
 
