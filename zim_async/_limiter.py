@@ -82,7 +82,7 @@ class _Strong:
         return self.obj
 
 
-def _finite(name: str, value: float, ok: bool, rule: str) -> float:
+def finite_option(name: str, value: float, ok: bool, rule: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number, not {type(value).__name__}")
     if not (math.isfinite(value) and ok):
@@ -90,8 +90,34 @@ def _finite(name: str, value: float, ok: bool, rule: str) -> float:
     return float(value)
 
 
-def _check_rate(rate: float) -> float:
-    return _finite("rate", rate, rate > 0, "> 0 (calls per second)")
+def check_rate(rate: float) -> float:
+    return finite_option("rate", rate, rate > 0, "> 0 (calls per second)")
+
+
+class Pacing(NamedTuple):
+    rate: float
+    period: float
+    guard: float
+    cooldown: float
+    max_cooldown: float
+
+
+def check_pacing(
+    rate: float, period: float, guard: float, cooldown: float, max_cooldown: float
+) -> Pacing:
+    """The pacing options every limiter shares, checked (``TypeError`` / ``ValueError``)."""
+    pacing = Pacing(
+        check_rate(rate),
+        finite_option("period", period, period > 0, "> 0 seconds"),
+        finite_option("guard", guard, 0 <= guard < period, f"0 <= guard < {period!r}"),
+        finite_option("cooldown", cooldown, cooldown > 0, "> 0 seconds"),
+        finite_option(
+            "max_cooldown", max_cooldown, max_cooldown >= cooldown, f">= cooldown={cooldown!r}"
+        ),
+    )
+    if not math.isfinite(rate * period):
+        raise ValueError(f"rate={rate!r} * period={period!r} is not finite")
+    return pacing
 
 
 class LocalLimiter:
@@ -132,15 +158,9 @@ class LocalLimiter:
         clock: Callable[[], float] | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self._rate = _check_rate(rate)
-        self._period = _finite("period", period, period > 0, "> 0 seconds")
-        self._guard = _finite("guard", guard, 0 <= guard < period, f"0 <= guard < {period!r}")
-        self._cooldown = _finite("cooldown", cooldown, cooldown > 0, "> 0 seconds")
-        self._max_cooldown = _finite(
-            "max_cooldown", max_cooldown, max_cooldown >= cooldown, f">= cooldown={cooldown!r}"
+        self._rate, self._period, self._guard, self._cooldown, self._max_cooldown = check_pacing(
+            rate, period, guard, cooldown, max_cooldown
         )
-        if not math.isfinite(rate * period):
-            raise ValueError(f"rate={rate!r} * period={period!r} is not finite")
         if clock is not None and not callable(clock):
             raise TypeError(f"clock must be callable, not {type(clock).__name__}")
         if rng is not None and not isinstance(rng, random.Random):
@@ -314,7 +334,7 @@ def shared_limiter(app_id: int, rate: float) -> LocalLimiter:
 
     Raises `InvalidRequestError` if it already exists with another rate.
     """
-    rate = _check_rate(rate)
+    rate = check_rate(rate)
     with _shared_lock:  # two threads creating clients must not get two limiters
         limiter = _shared.get(app_id)
         if limiter is None:

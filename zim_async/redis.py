@@ -37,7 +37,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
     ) from exc
 
 from ._errors import InvalidRequestError, ZimError
-from ._limiter import LimitKey, LocalLimiter, _check_rate, _finite
+from ._limiter import LimitKey, LocalLimiter, check_pacing, check_rate, finite_option
 from ._redis_script import ACQUIRE_SCRIPT, REPORT_SCRIPT, ClockMap
 
 __all__ = ["RedisLimiter", "RedisUnavailableError"]
@@ -122,21 +122,17 @@ class RedisLimiter:
         rng: random.Random | None = None,
     ) -> None:
         """Use an open coredis ``client`` (entered by you). See `from_url` for the options."""
-        self._rate = _check_rate(rate)
-        self._period = _finite("period", period, period > 0, "> 0 seconds")
-        self._guard = _finite("guard", guard, 0 <= guard < period, f"0 <= guard < {period!r}")
-        self._cooldown = _finite("cooldown", cooldown, cooldown > 0, "> 0 seconds")
-        self._max_cooldown = _finite(
-            "max_cooldown", max_cooldown, max_cooldown >= cooldown, f">= cooldown={cooldown!r}"
+        self._rate, self._period, self._guard, self._cooldown, self._max_cooldown = check_pacing(
+            rate, period, guard, cooldown, max_cooldown
         )
         if on_redis_error not in ("fail", "local"):
             raise ValueError(f"on_redis_error={on_redis_error!r}: must be 'fail' or 'local'")
         self._policy: OnRedisError = on_redis_error
-        fallback = self._rate / 4 if fallback_rate is None else _check_rate(fallback_rate)
-        self._retry_interval = _finite(
+        fallback = self._rate / 4 if fallback_rate is None else check_rate(fallback_rate)
+        self._retry_interval = finite_option(
             "retry_interval", retry_interval, retry_interval > 0, "> 0 seconds"
         )
-        self._timeout = _finite("timeout", timeout, timeout > 0, "> 0 seconds")
+        self._timeout = finite_option("timeout", timeout, timeout > 0, "> 0 seconds")
         if not isinstance(prefix, str) or not prefix:
             raise TypeError("prefix must be a non-empty str")
         self._prefix = prefix
@@ -202,7 +198,7 @@ class RedisLimiter:
             raise TypeError("max_connections must be an int")
         if max_connections < 1:
             raise ValueError(f"max_connections={max_connections!r}: must be >= 1")
-        timeout = _finite("timeout", timeout, timeout > 0, "> 0 seconds")
+        timeout = finite_option("timeout", timeout, timeout > 0, "> 0 seconds")
         client: coredis.Redis[Any] = coredis.Redis.from_url(
             url,
             max_connections=max_connections,
