@@ -14,6 +14,7 @@ from rich.console import Console
 from zim_async import ConvType, MuteOp, ZimClient
 from zim_async.plans import all_conversations_of, all_groups_of
 
+from ._fake import add_fake_server_options, serve_forever_from_args
 from ._planfile import PlanError, read_ids, read_plan, survey_plan
 from ._run import (
     EXIT_CONFIG,
@@ -96,12 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--max-in-flight", type=int, default=16)
     _output_options(demo)
     fake = commands.add_parser("fake-server", help="serve the simulator (FAKE credentials)")
-    fake.add_argument("--host", default="127.0.0.1")
-    fake.add_argument("--port", type=int, default=8000, help="0 picks a free port")
-    fake.add_argument("--qps", type=float, default=20.0, help="per action; 0 = no limit")
-    fake.add_argument("--latency-ms", type=float, default=0.0)
-    fake.add_argument("--fault-rate", type=float, default=0.0, help="0.0 to 1.0")
-    fake.add_argument("--seed", type=int, default=0)
+    add_fake_server_options(fake)
     return parser
 
 
@@ -230,8 +226,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(stderr=True)
     try:
         if args.command == "fake-server":
-            from ._fake import serve_forever_from_args
-
             return serve_forever_from_args(args)
         if args.command == "demo":
             return _demo(args, console)

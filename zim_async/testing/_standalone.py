@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 from collections.abc import Iterable
 
@@ -12,7 +13,7 @@ from ._faults import FaultKind, FaultPlan
 from ._serve import serve_fake
 from ._server import DEFAULT_APP_ID, FakeZimServer
 
-__all__ = ["DEMO_USERS", "build_server", "serve_forever"]
+__all__ = ["DEMO_USERS", "add_server_options", "build_server", "serve_forever", "server_from_args"]
 
 DEMO_USERS = ("alice", "bob", "carol", "dave")
 
@@ -38,6 +39,36 @@ def build_server(
     server.create_group("demo-group", ["alice", "bob", "carol"], name="Demo group")
     server.add_conversation("alice", "bob")
     return server
+
+
+def add_server_options(
+    parser: argparse.ArgumentParser, *, fault_kinds: Iterable[FaultKind] = tuple(FaultKind)
+) -> None:
+    """The standalone server's options; ``fault_kinds`` is the default of --fault-kinds."""
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    parser.add_argument("--qps", type=float, default=20.0, help="per AppId and Action; 0 = none")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--jitter-ms", type=float, default=0.0)
+    parser.add_argument("--fault-rate", type=float, default=0.0, help="0.0 to 1.0")
+    parser.add_argument(
+        "--fault-kinds",
+        default=",".join(kind.value for kind in fault_kinds),
+        help="comma-separated subset of: " + ",".join(kind.value for kind in FaultKind),
+    )
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def server_from_args(args: argparse.Namespace) -> FakeZimServer:
+    """The server the options of `add_server_options` describe."""
+    return build_server(
+        qps=args.qps,
+        latency_ms=args.latency_ms,
+        jitter_ms=args.jitter_ms,
+        fault_rate=args.fault_rate,
+        fault_kinds=[FaultKind(k.strip()) for k in args.fault_kinds.split(",") if k.strip()],
+        seed=args.seed,
+    )
 
 
 async def _serve(server: FakeZimServer, host: str, port: int) -> None:
